@@ -1,3 +1,14 @@
-"""multilevel: multilevel (mixed-effects) models, frequentist and Bayesian."""
+"""multilevel: multilevel (mixed-effects) models, frequentist and Bayesian.
+
+>>> import multilevel as ml
+>>> df = ml.datasets.load("math")
+>>> fit = ml.mixed("math homework i.schtype || schid: homework, covariance(unstructured)", data=df)
+"""
+
+from . import datasets
+from .api import mixed
+from .io import read_data
 
 __version__ = "0.1.0"
+
+__all__ = ["mixed", "read_data", "datasets", "__version__"]

@@ -149,11 +149,13 @@ class MixedResult:
         """Number of groups and observations per group at each level (Stata's header)."""
         rows = []
         for block in self.design.blocks:
-            sizes = block.group_sizes()
+            # Stata's crossed `_all` level is one group holding every observation.
+            crossed = block.level.crossed_factor is not None
+            sizes = np.array([self.nobs]) if crossed else block.group_sizes()
             rows.append(
                 {
-                    "level": block.label if block.level.crossed_factor is None else "_all",
-                    "groups": block.n_groups,
+                    "level": "_all" if crossed else block.level.groups[-1],
+                    "groups": len(sizes),
                     "min": int(sizes.min()),
                     "avg": float(sizes.mean()),
                     "max": int(sizes.max()),
