@@ -8,6 +8,8 @@ one-space line before each table is Stata's (the seed keeps it).
 
 from __future__ import annotations
 
+import numpy as np
+
 from multilevel.results.bayes_tables import (
     bayes_header,
     bayes_table,
@@ -539,3 +541,13 @@ def test_credible_level_in_titles():
     # the same column.
     lines = bayes_table([("x", 1.0, 0.1, 0.01, 1.0, 0.8, 1.2)], level=99.5).splitlines()
     assert lines[3].endswith("  [99.5% cred. int.]") and len(lines[3]) == 77
+
+
+def test_efficiency_given_as_an_array_or_a_single_number():
+    # Seed 000 ESS header numbers; a one-parameter model has a single efficiency.
+    as_array = ess_table(
+        [Row("x", (1.0, 2.0, 0.5))], mcmc_size=10, efficiency=np.array([0.001621, 0.1043, 0.4937])
+    )
+    assert as_array.splitlines()[1] == "                        Efficiency:  min =   .001621"
+    single = ess_table([Row("x", (1.0, 2.0, 0.5))], mcmc_size=10, efficiency=np.float64(0.5))
+    assert single.splitlines()[1] == "                        Efficiency       =        .5"

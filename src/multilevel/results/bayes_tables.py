@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
-from multilevel.results.stata_format import abbreviate, fmt_f, fmt_g, fmt_int, is_missing
+from multilevel.results.stata_format import (
+    abbreviate,
+    fmt_f,
+    fmt_g,
+    fmt_int,
+    is_missing,
+    is_number,
+)
 from multilevel.results.tables import (
     WIDTH,
     Column,
@@ -144,11 +151,12 @@ def _summary_header(title_lines: Sequence[str], items: Sequence[HeaderItem], wid
 
 
 def _efficiency_items(
-    efficiency: tuple[float, float, float] | float | None, label: str = "Efficiency:"
+    efficiency: Sequence[float] | float | None, label: str = "Efficiency:"
 ) -> list[HeaderItem]:
+    """Efficiency lines: ``min``/``avg``/``max`` of a summary, or one line for one parameter."""
     if efficiency is None:
         return []
-    if not isinstance(efficiency, tuple):
+    if is_number(efficiency):
         return [HeaderItem(label.rstrip(":"), _g4(efficiency))]
     low, mean, high = efficiency
     return [
@@ -162,7 +170,7 @@ def ess_table(
     rows: RowsLike,
     *,
     mcmc_size: int,
-    efficiency: tuple[float, float, float] | None = None,
+    efficiency: Sequence[float] | None = None,
     nchains: int = 1,
 ) -> str:
     """The ``bayesstats ess`` output: header, then ESS, correlation time and efficiency.
@@ -347,7 +355,7 @@ def bayes_header(
     mcmc_size: int,
     nobs: int | None = None,
     acceptance_rate: float | None = None,
-    efficiency: tuple[float, float, float] | float | None = None,
+    efficiency: Sequence[float] | float | None = None,
     groups: Sequence[GroupInfo] = (),
     log_ml: float | None = None,
     nchains: int = 1,

@@ -188,3 +188,52 @@ class MixedResult:
 
     def __repr__(self) -> str:
         return f"<MixedResult {self.spec.command}: {self.spec.response}, loglik={self.loglik:.4f}>"
+
+    # --- postestimation (multilevel.postestimation) ----------------------------------------
+    def estat_sd(self):
+        """Standard deviations and correlations of the random effects (Stata's ``estat sd``)."""
+        from ..postestimation.estat import estat_sd
+
+        return estat_sd(self)
+
+    def estat_icc(self):
+        """Intraclass correlations of each nested level (Stata's ``estat icc``)."""
+        from ..postestimation.estat import estat_icc
+
+        return estat_icc(self)
+
+    def estat_ic(self, name: str = "."):
+        """AIC and BIC (Stata's ``estat ic``)."""
+        from ..postestimation.estat import estat_ic
+
+        return estat_ic(self, name)
+
+    def random_effects(self) -> dict[str, pd.DataFrame]:
+        """Predicted random effects (BLUPs): level -> DataFrame (groups x effects)."""
+        from ..postestimation.random_effects import random_effects
+
+        return random_effects(self)
+
+    def random_effects_se(self, include_fixed: bool | None = None) -> dict[str, pd.DataFrame]:
+        """Standard errors of the BLUPs, as Stata's ``reses`` (see postestimation.random_effects)."""
+        from ..postestimation.random_effects import random_effects_se
+
+        return random_effects_se(self, include_fixed)
+
+    def predict(self, kind: str = "xb", data: pd.DataFrame | None = None, relevel=None):
+        """Predictions as Stata's ``predict``: xb, stdp, fitted, residuals, rstandard, reffects, reses."""
+        from ..postestimation.predict import predict
+
+        return predict(self, kind, data=data, relevel=relevel)
+
+    def test(self, *hypotheses: str):
+        """Wald test of linear hypotheses on the fixed effects (Stata's ``test``)."""
+        from ..postestimation.tests import wald_test
+
+        return wald_test(self, *hypotheses)
+
+    def lrtest(self, other: MixedResult, names: tuple[str, str] = (".", "model2")):
+        """Likelihood-ratio test of this fit against a nested one (Stata's ``lrtest``)."""
+        from ..postestimation.tests import lrtest
+
+        return lrtest(self, other, names)
