@@ -8,7 +8,8 @@
 from . import datasets
 from .api import mixed
 from .io import read_data
+from .postestimation import lrtest
 
 __version__ = "0.1.0"
 
-__all__ = ["mixed", "read_data", "datasets", "__version__"]
+__all__ = ["mixed", "lrtest", "read_data", "datasets", "__version__"]

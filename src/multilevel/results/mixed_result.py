@@ -232,7 +232,7 @@ class MixedResult:
 
         return wald_test(self, *hypotheses)
 
-    def lrtest(self, other: MixedResult, names: tuple[str, str] = (".", "model2")):
+    def lrtest(self, other: MixedResult, names: tuple[str, str] = ("model1", "model2")):
         """Likelihood-ratio test of this fit against a nested one (Stata's ``lrtest``)."""
         from ..postestimation.tests import lrtest
 

@@ -1,0 +1,1 @@
+"""Tests of multilevel.postestimation."""
