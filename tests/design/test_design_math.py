@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 
@@ -100,17 +98,8 @@ def test_random_block_for_new_data_codes_known_groups(math_dta, math_spec):
     np.testing.assert_array_equal(new_block.Z, [[1.0, 1.0], [2.0, 1.0], [3.0, 1.0]])
 
 
-def test_math_builds_in_well_under_5_ms(math_dta, math_spec):
-    build_design(math_spec, math_dta)
-    timings = []
-    for _ in range(15):
-        start = time.perf_counter()
-        build_design(math_spec, math_dta)
-        timings.append(time.perf_counter() - start)
-    assert min(timings) < 0.005
-
-
-def test_million_rows_hundred_thousand_groups_builds_in_about_a_second():
+def test_million_rows_hundred_thousand_groups():
+    # Build time is measured in benchmarks/; here: the large design is built correctly.
     rng = np.random.default_rng(20240601)
     n = 1_000_000
     data = pd.DataFrame(
@@ -126,13 +115,9 @@ def test_million_rows_hundred_thousand_groups_builds_in_about_a_second():
         (Term((Factor("x"),)), Term((Factor("a", "categorical"),))),
         levels=(RandomLevel(("g",), ("x",)),),
     )
-    timings = []
-    for _ in range(2):
-        start = time.perf_counter()
-        design = build_design(spec, data)
-        timings.append(time.perf_counter() - start)
+    design = build_design(spec, data)
     assert design.blocks[0].n_groups == len(np.unique(data["g"]))
-    assert min(timings) < 2.0
+    assert design.X.shape == (n, 5)
 
 
 def test_labelled_categorical_is_coded_by_its_numbers(shared_data, math_dta, math_spec):

@@ -34,6 +34,9 @@ def _factorize_sorted(series: pd.Series, name: str) -> tuple[np.ndarray, pd.Inde
         raise DataError(
             f"grouping variable {name} holds values that cannot be sorted ({exc})"
         ) from exc
+    if uniques.dtype.kind == "f" and len(uniques) and np.all(np.mod(uniques.to_numpy(), 1) == 0):
+        # Stata stores ids as floats; show and label groups 6053, not 6053.0
+        uniques = pd.Index(uniques.to_numpy().astype(np.int64), name=uniques.name)
     return np.asarray(codes, dtype=np.intp), uniques
 
 
