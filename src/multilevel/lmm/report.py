@@ -42,6 +42,9 @@ def _interval(kind: str, estimate: float, se: float, z: float) -> tuple[float, f
     """Stata's intervals: variances/sds on the log scale, correlations on atanh, covariances plain."""
     if not np.isfinite(se):
         return np.nan, np.nan
+    if kind in ("var", "sd") and estimate > 0 and z * se / estimate > 700:
+        # a variance at its boundary: the log-scale interval spans (0, inf)
+        return 0.0, np.inf
     if kind == "var" and estimate > 0:
         half = z * se / estimate  # se of ln(var) = se(var)/var
         return estimate * np.exp(-half), estimate * np.exp(half)
