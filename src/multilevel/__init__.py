@@ -6,10 +6,34 @@
 """
 
 from . import datasets
-from .api import mixed
+from .api import (
+    mecloglog,
+    meglm,
+    melogit,
+    menbreg,
+    meologit,
+    meoprobit,
+    mepoisson,
+    meprobit,
+    mixed,
+)
 from .io import read_data
 from .postestimation import lrtest
 
 __version__ = "0.1.0"
 
-__all__ = ["mixed", "lrtest", "read_data", "datasets", "__version__"]
+__all__ = [
+    "mixed",
+    "melogit",
+    "meprobit",
+    "mecloglog",
+    "meologit",
+    "meoprobit",
+    "mepoisson",
+    "menbreg",
+    "meglm",
+    "lrtest",
+    "read_data",
+    "datasets",
+    "__version__",
+]

@@ -91,9 +91,12 @@ def test_ordinal_needs_two_categories():
         build_design(glm("y", ORDINAL, [Factor("x")]), data)
 
 
-def test_bernoulli_nonzero_is_success():
+def test_bernoulli_outcome_must_be_binary():
     data = pd.DataFrame({"y": [0.0, 2.0, -1.0, 0.0, 1.0], "x": [1.0, 2.0, 3.0, 4.0, 6.0]})
-    design = build_design(glm("y", Family("bernoulli", "logit"), [Factor("x")]), data)
+    with pytest.raises(DataError, match=r"must be binary \(0/1\).*-1, 0, 1, 2.*y01 = \(y != 0\)"):
+        build_design(glm("y", Family("bernoulli", "logit"), [Factor("x")]), data)
+    ok = data.assign(y=[0.0, 1.0, 1.0, 0.0, 1.0])
+    design = build_design(glm("y", Family("bernoulli", "logit"), [Factor("x")]), ok)
     np.testing.assert_array_equal(design.y, [0, 1, 1, 0, 1])
 
 

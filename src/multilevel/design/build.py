@@ -120,8 +120,15 @@ def _response(spec: ModelSpec, frame: pd.DataFrame, notes: list[str]) -> tuple[n
         )
     y = numeric_values(series, name, "response")
     if family == "bernoulli" or (family == "binomial" and spec.family.trials is None):
-        # Stata: any nonzero, nonmissing outcome is a success.
-        y = (y != 0).astype(np.float64)
+        # Stata would read any nonzero value as a success; a count or a 1/2 coding passed to a
+        # binary model is far more often a mistake, so it is refused with the recode spelled out.
+        values = np.unique(y)
+        if not np.all(np.isin(values, (0.0, 1.0))):
+            shown = ", ".join(f"{v:g}" for v in values[:6]) + (", ..." if len(values) > 6 else "")
+            raise DataError(
+                f"outcome {name} must be binary (0/1) for a {spec.command} model; it holds "
+                f"{shown}. Recode it, e.g. generate {name}01 = ({name} != 0)"
+            )
         if y.min() == y.max():
             raise DataError(f"outcome {name} does not vary")
     elif family in COUNT_FAMILIES:
