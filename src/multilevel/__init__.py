@@ -7,6 +7,7 @@
 
 from . import datasets
 from .api import (
+    bayes,
     mecloglog,
     meglm,
     melogit,
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "mixed",
+    "bayes",
     "melogit",
     "meprobit",
     "mecloglog",

@@ -6,7 +6,7 @@ import pandas as pd
 
 from .design import build_design
 from .design.types import Design
-from .errors import DataError
+from .errors import DataError, OptionError
 from .glmm import fit_glmm
 from .lmm.fit import fit_lmm
 from .lmm.inference import variance_inference
@@ -89,3 +89,80 @@ meoprobit = _me_command("meoprobit")
 mepoisson = _me_command("mepoisson")
 menbreg = _me_command("menbreg")
 meglm = _me_command("meglm")
+
+
+BAYES_OPTIONS = (
+    "rseed",
+    "nchains",
+    "burnin",
+    "mcmcsize",
+    "thinning",
+    "priors",
+    "normalprior",
+    "igammaprior",
+    "iwishartprior",
+    "prior",
+    "initial",
+    "progress",
+    "sampler",
+    "saving",
+    "clevel",
+    "hpd",
+    "melabel",
+    "matrices",
+)
+
+
+def bayes(model, data: pd.DataFrame | None = None, **options):
+    """Estimate a multilevel model by MCMC, as Stata's ``bayes:`` prefix.
+
+    Parameters
+    ----------
+    model
+        The command to prefix, with its name (``"mixed math homework || schid: homework, cov(un)"``),
+        or a fitted frequentist result (``ml.bayes(fit, rseed=317)``) whose model is re-estimated.
+    data
+        The data (not needed when ``model`` is a fitted result).
+    **options
+        Bayesian options (``rseed``, ``nchains``, ``burnin``, ``mcmcsize``, ``thinning``,
+        ``normalprior``, ``igammaprior``, ``iwishartprior``, ``prior``, ``initial``, ``sampler``,
+        ``saving``, ``clevel``, ``hpd``, ``melabel``, ``progress``); any other keyword is an option of
+        the model command (``reml`` is not, as in Stata).
+
+    Returns
+    -------
+    BayesResult
+        Posterior summaries in Stata's layout; ``idata`` holds the draws for ArviZ.
+    """
+    from .bayesian import fit_bayes  # the MCMC stack is imported only when it is used
+
+    bayes_options = {k: options.pop(k) for k in list(options) if k in BAYES_OPTIONS}
+    if isinstance(model, MixedResult | GlmmResult):
+        if options:
+            raise OptionError(f"options {sorted(options)} cannot change an already fitted model")
+        design = model.design
+    else:
+        design = _design_from_command(str(model), data, options)
+    return fit_bayes(design, **bayes_options)
+
+
+def _design_from_command(text: str, data: pd.DataFrame | None, options: dict) -> Design:
+    command, _, rest = text.strip().partition(" ")
+    if command not in (
+        "mixed",
+        "melogit",
+        "meprobit",
+        "mecloglog",
+        "meologit",
+        "meoprobit",
+        "mepoisson",
+        "menbreg",
+        "meglm",
+    ):
+        raise OptionError(
+            f"bayes: expects an estimation command first (for example 'mixed y x || id:'), got {command!r}"
+        )
+    if data is None:
+        raise DataError("bayes: needs data= when given a command")
+    spec = parse_model(rest, command=command, **options)
+    return build_design(spec, data)
