@@ -88,31 +88,46 @@ def _mixedlm(data, formula: str, weights: str | None, nagq: int):
 
 # --- R ---------------------------------------------------------------------------------------------
 R_SCRIPT = r"""
-suppressMessages({library(lme4); library(glmmTMB); library(jsonlite)})
 args <- commandArgs(trailingOnly = TRUE)
+have <- function(pkg) requireNamespace(pkg, quietly = TRUE)
+if (!have("jsonlite")) stop("R package jsonlite is not installed")
 reps <- as.integer(args[3])
+# R >= 4 reads strings as character; glmer needs a factor (or 0/1) response.
 cbpp <- read.csv(file.path(args[1], "cbpp.csv")); cbpp$period <- factor(cbpp$period)
-va <- read.csv(file.path(args[1], "VerbAgg.csv"))
+va <- read.csv(file.path(args[1], "VerbAgg.csv"), stringsAsFactors = TRUE)
 best <- function(f) { t <- Inf; for (i in seq_len(reps)) { s <- proc.time()[["elapsed"]]; v <- f();
   t <- min(t, proc.time()[["elapsed"]] - s) }; list(seconds = t, loglik = as.numeric(logLik(v))) }
-out <- list(
-  cbpp_laplace_glmer = best(function() glmer(cbind(incidence, size - incidence) ~ period + (1 | herd),
-                                              data = cbpp, family = binomial)),
-  cbpp_agq25_glmer = best(function() glmer(cbind(incidence, size - incidence) ~ period + (1 | herd),
-                                            data = cbpp, family = binomial, nAGQ = 25)),
-  cbpp_laplace_glmmTMB = best(function() glmmTMB(cbind(incidence, size - incidence) ~ period + (1 | herd),
-                                                  data = cbpp, family = binomial)),
-  VerbAgg_laplace_glmer = best(function() glmer(r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item),
-                                                 data = va, family = binomial)),
-  VerbAgg_laplace_glmmTMB = best(function() glmmTMB(r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item),
-                                                     data = va, family = binomial)))
-writeLines(toJSON(out, auto_unbox = TRUE, digits = NA), args[2])
+# glmer's nAGQ > 1 log likelihood is measured from the saturated model (deviance residuals):
+# adding the saturated binomial log likelihood puts it on the same scale as the others.
+p_sat <- cbpp$incidence / cbpp$size
+sat <- sum(dbinom(cbpp$incidence, cbpp$size, p_sat, log = TRUE))
+f_cbpp <- cbind(incidence, size - incidence) ~ period + (1 | herd)
+f_va <- r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item)
+out <- list(versions = list(R = paste(R.version$major, R.version$minor, sep = ".")))
+if (have("lme4")) {
+  suppressMessages(library(lme4))
+  out$versions$lme4 <- as.character(packageVersion("lme4"))
+  out$cbpp_laplace_glmer <- best(function() glmer(f_cbpp, data = cbpp, family = binomial))
+  agq <- best(function() glmer(f_cbpp, data = cbpp, family = binomial, nAGQ = 25))
+  agq$loglik_reported <- agq$loglik
+  agq$loglik <- agq$loglik + sat
+  out$cbpp_agq25_glmer <- agq
+  out$VerbAgg_laplace_glmer <- best(function() glmer(f_va, data = va, family = binomial))
+}
+if (have("glmmTMB")) {
+  suppressMessages(library(glmmTMB))
+  out$versions$glmmTMB <- as.character(packageVersion("glmmTMB"))
+  out$cbpp_laplace_glmmTMB <- best(function() glmmTMB(f_cbpp, data = cbpp, family = binomial))
+  out$VerbAgg_laplace_glmmTMB <- best(function() glmmTMB(f_va, data = va, family = binomial))
+}
+jsonlite::write_json(out, args[2], auto_unbox = TRUE, digits = NA)
 """
 
 
-def _r_results(repeats: int) -> dict:
+def _r_results(repeats: int) -> tuple[dict, str | None]:
+    """R's timings and versions, or an empty dict and the reason R was not run."""
     if shutil.which("Rscript") is None:
-        return {}
+        return {}, "not installed (no Rscript on the PATH)"
     with tempfile.TemporaryDirectory() as tmp:
         script, output = Path(tmp) / "bench.R", Path(tmp) / "out.json"
         script.write_text(R_SCRIPT)
@@ -123,13 +138,14 @@ def _r_results(repeats: int) -> dict:
         )
         if done.returncode != 0 or not output.is_file():
             print("R benchmark failed:", done.stderr[-2000:], file=sys.stderr)
-            return {}
-        return json.loads(output.read_text())
+            return {}, "failed: " + done.stderr.strip().splitlines()[
+                -1
+            ] if done.stderr else "failed"
+        return json.loads(output.read_text()), None
 
 
 # --- the table -------------------------------------------------------------------------------------
-def run_benchmarks(repeats: int) -> list[dict]:
-    data = _load()
+def _python_rows(data: dict[str, pd.DataFrame], repeats: int) -> list[dict]:
     cbpp_text = ("incidence i.period || herd:, binomial(size)", "melogit")
     verbagg_text = ("r2n Anger i.Gender i.btype i.situ || _all: R.id || item:", "melogit")
     cbpp_formula = "prop ~ period + (1 | herd)"
@@ -158,7 +174,15 @@ def run_benchmarks(repeats: int) -> list[dict]:
                 "loglik": loglik,
             }
         )
-    for key, value in _r_results(repeats).items():
+    return rows
+
+
+def run_benchmarks(repeats: int) -> tuple[list[dict], dict]:
+    """Time every engine; return the rows and what was run (versions, R's status)."""
+    rows = _python_rows(_load(), repeats)
+    r_out, r_status = _r_results(repeats)
+    versions = r_out.pop("versions", {})
+    for key, value in r_out.items():
         model, method, engine = key.split("_")
         rows.append(
             {
@@ -167,41 +191,67 @@ def run_benchmarks(repeats: int) -> list[dict]:
                 "engine": engine,
                 "seconds": value["seconds"],
                 "loglik": value["loglik"],
+                "loglik_reported": value.get("loglik_reported"),
             }
         )
-    ours = {(r["model"], r["method"]): r["seconds"] for r in rows if r["engine"] == "multilevel"}
+    ours = {(r["model"], r["method"]): r for r in rows if r["engine"] == "multilevel"}
     for row in rows:
         base = ours.get((row["model"], row["method"]))
-        row["ratio"] = row["seconds"] / base if base else np.nan
-    return rows
+        row["ratio"] = row["seconds"] / base["seconds"] if base else np.nan
+        row["dloglik"] = row["loglik"] - base["loglik"] if base else np.nan
+    order = {key: i for i, key in enumerate(dict.fromkeys((r["model"], r["method"]) for r in rows))}
+    rows.sort(key=lambda r: order[(r["model"], r["method"])])  # stable: engines keep their order
+    for engine in ("glmer", "glmmTMB"):
+        if not any(r["engine"] == engine for r in rows):
+            versions.setdefault(engine, r_status or "not installed (R package missing)")
+    return rows, versions
 
 
-def markdown(rows: list[dict], repeats: int) -> str:
+def _machine() -> str:
+    import os
+    import platform
+
+    return f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} " + (
+        platform.python_version()
+    )
+
+
+def markdown(rows: list[dict], repeats: int, versions: dict) -> str:
+    """The results as a Markdown table with a short preamble."""
     lines = [
         "## GLMM engine (melogit) against mixedlm, lme4 and glmmTMB",
         "",
-        f"Best of {repeats} runs of the whole fit on this machine, side by side in one process "
-        "(R, where present, in one Rscript run). `ratio` is the engine's time over this package's "
-        "for the same model and method (above 1: this package is faster). Log likelihoods include "
-        "the binomial coefficients (lme4 leaves them out of its nAGQ > 1 value). The machine was "
-        "shared with other work while this ran: compare ratios, not absolute times.",
+        f"Best of {repeats} runs of the whole fit (data frame to estimates) on this machine "
+        f"({_machine()}), R in one Rscript run timed inside R. `ratio` is the engine's time over "
+        "this package's for the same model and method (above 1: this package is faster); "
+        "`Δ loglik` is the engine's log likelihood minus this package's. Log likelihoods include "
+        "the binomial coefficients; glmer's nAGQ > 1 value, which is measured from the saturated "
+        "model, has the saturated log likelihood added back (its raw value is in brackets). "
+        "glmmTMB has no adaptive quadrature. The machine was shared with other work while this "
+        "ran: compare ratios, not absolute times.",
         "",
-        "| model | method | engine | seconds | log likelihood | ratio |",
-        "| --- | --- | --- | ---: | ---: | ---: |",
+        "| model | method | engine | seconds | log likelihood | Δ loglik | ratio |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
+        ll = f"{r['loglik']:.4f}"
+        if r.get("loglik_reported") is not None:
+            ll += f" ({r['loglik_reported']:.4f})"
         lines.append(
-            f"| {r['model']} | {r['method']} | {r['engine']} | {r['seconds']:.4f} | "
-            f"{r['loglik']:.4f} | {r['ratio']:.2f} |"
+            f"| {r['model']} | {r['method']} | {r['engine']} | {r['seconds']:.4f} | {ll} | "
+            f"{r['dloglik']:.1e} | {r['ratio']:.2f} |"
         )
-    if not any(r["engine"] in ("glmer", "glmmTMB") for r in rows):
-        lines += [
-            "",
-            "R is not installed here, so lme4 and glmmTMB were not run; their reference times on a "
-            "2-core machine of this kind are glmer about 2.1 s and glmmTMB about 1.1 s on VerbAgg, "
-            "glmer 0.054 s (Laplace) and 0.048 s (nAGQ = 25) on cbpp.",
-        ]
+    lines += ["", "Versions: " + "; ".join(f"{k} {v}" for k, v in versions.items()) + "."]
     return "\n".join(lines) + "\n"
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -209,8 +259,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS_glmm.md")
     args = parser.parse_args(argv)
-    rows = run_benchmarks(args.repeats)
-    table = markdown(rows, args.repeats)
+    rows, versions = run_benchmarks(args.repeats)
+    versions = {"multilevel": _version("multilevel"), "mixedlm": _version("mixedlm"), **versions}
+    table = markdown(rows, args.repeats, versions)
     print(table)
     args.output.write_text(table)
 
