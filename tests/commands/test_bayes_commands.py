@@ -119,8 +119,8 @@ def test_bayes_errors(console, tmp_path, monkeypatch):
     with pytest.raises(UnsupportedError, match="option block not allowed with bayes"):
         console.run(f"bayes, block({{math:}}): mixed {MODEL}")
     # the prefix hands any estimation command to the library; its refusal comes back as it is
-    with pytest.raises(MultilevelError, match="bernoulli"):
-        console.run("bayes: melogit schtype homework || schid:")
+    with pytest.raises(MultilevelError, match="must be binary"):
+        console.run("bayes: melogit math homework || schid:")
     with pytest.raises(CommandError, match="not from bayes"):
         console.run("quietly mixed math homework || schid:")
         console.run("bayesstats ess")

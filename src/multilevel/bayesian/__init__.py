@@ -1,9 +1,13 @@
-"""Bayesian estimation of linear multilevel models: Stata's ``bayes: mixed``.
+"""Bayesian estimation of multilevel models: Stata's ``bayes: mixed``, ``bayes: melogit``, ...
 
 :func:`fit_bayes` samples the posterior of a Gaussian multilevel model (any ``mixed`` model:
 random intercepts and slopes, every covariance structure, nested and crossed levels) with Stata's
 default priors, by blocked Gibbs sampling (``sampler="gibbs"``, the default) or by NUTS on a
 non-centred parametrisation (``sampler="nuts"``), and returns a :class:`BayesResult`.
+
+Generalized linear multilevel models (``melogit``, ``meprobit``, ``mecloglog``, ``meologit``,
+``meoprobit``, ``mepoisson``, ``menbreg``, ``meglm``) are sampled by NUTS
+(:mod:`.glmm_fit`) and give a :class:`GlmmBayesResult`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from ..design.types import Design
 from ..errors import OptionError
 from .distributions import Distribution
 from .gaussian import gaussian_data
+from .glmm_fit import fit_bayes_glmm, uses_glmm_engine
+from .glmm_result import GlmmBayesResult
 from .layout import build_layout
 from .priors import ImproperPosteriorWarning, PriorSet, build_priors, design_order
 from .result import BayesResult, SamplingInfo, information_criteria
@@ -24,6 +30,7 @@ from .sampler import run_chains
 __all__ = [
     "BayesResult",
     "Distribution",
+    "GlmmBayesResult",
     "ImproperPosteriorWarning",
     "PriorSet",
     "fit_bayes",
@@ -69,7 +76,11 @@ def fit_bayes(
     melabel: bool = False,
     matrices: dict | None = None,
 ) -> BayesResult:
-    """Sample the posterior of a Gaussian multilevel model.
+    """Sample the posterior of a multilevel model.
+
+    Linear models (``mixed``) are sampled by Gibbs or NUTS; generalized linear ones (the ``me``
+    commands, the family in ``design.spec.family``) by NUTS, with Stata's default priors for
+    their own parameters too: flat priors on cutpoints, ``normal(0,10000)`` on ``lnalpha``.
 
     Parameters
     ----------
@@ -93,7 +104,8 @@ def fit_bayes(
     progress
         Show a progress bar.
     sampler
-        ``"gibbs"`` (blocked Gibbs), ``"nuts"`` (NumPyro NUTS), or ``"auto"`` (Gibbs).
+        ``"gibbs"`` (blocked Gibbs), ``"nuts"`` (NumPyro NUTS), or ``"auto"`` (Gibbs for linear
+        models, NUTS for the others).
     saving
         Path of a netCDF file to write the draws to (ArviZ ``from_netcdf`` reads it).
     clevel, hpd, melabel
@@ -104,10 +116,33 @@ def fit_bayes(
     Returns
     -------
     BayesResult
+        A :class:`GlmmBayesResult` for a generalized linear model.
     """
     _check_counts(nchains, burnin, mcmcsize, thinning, clevel)
     if sampler not in ("auto", "gibbs", "nuts"):
         raise OptionError(f"sampler={sampler!r}: choose 'auto', 'gibbs' or 'nuts'")
+    if uses_glmm_engine(design):
+        return _fit_glmm(
+            design,
+            saving,
+            rseed=rseed,
+            nchains=nchains,
+            burnin=burnin,
+            mcmcsize=mcmcsize,
+            thinning=thinning,
+            priors=priors,
+            normalprior=normalprior,
+            igammaprior=igammaprior,
+            iwishartprior=iwishartprior,
+            prior=prior,
+            initial=initial,
+            progress=progress,
+            sampler=sampler,
+            clevel=clevel,
+            hpd=hpd,
+            melabel=melabel,
+            matrices=matrices,
+        )
     layout = build_layout(design)
     data = gaussian_data(design)
     prior_set = build_priors(
@@ -169,6 +204,13 @@ def fit_bayes(
         hpd=hpd,
         melabel=melabel,
     )
+    if saving is not None:
+        result.save(saving)
+    return result
+
+
+def _fit_glmm(design: Design, saving, **options) -> GlmmBayesResult:
+    result = fit_bayes_glmm(design, **options)
     if saving is not None:
         result.save(saving)
     return result

@@ -116,6 +116,7 @@ def all_proper(priors: PriorSet) -> bool:
     """Whether every prior is proper (a marginal likelihood needs it)."""
     dists = list(priors.coef.values()) + [d for _, d in priors.coef_groups] + [priors.resid]
     dists += [d for entry in priors.levels for d in entry.values()]
+    dists += list(priors.ancillary.values())
     return all(d.is_proper for d in dists)
 
 

@@ -167,6 +167,16 @@ class ModelLayout:
     def resid_name(self) -> str:
         return f"e.{self.depvar}:sigma2"
 
+    @property
+    def has_residual(self) -> bool:
+        """Whether the last parameter is the residual variance (a linear model)."""
+        return True
+
+    @property
+    def ancillary_names(self) -> tuple[str, ...]:
+        """Names of a family's own parameters (cutpoints, ``lnalpha``); none in a linear model."""
+        return ()
+
     def params(self) -> list[ParamInfo]:
         """Fixed effects, each level's variance parameters, the residual variance."""
         out = [ParamInfo(f"{self.depvar}:{n}", self.depvar, n, "coef") for n in self.fixed_names]
@@ -185,6 +195,18 @@ class ModelLayout:
             out.extend(f"{lev.label}: {lab}" for lab in lev.labels())
         out.append("var(Residual)")
         return out
+
+    def to_labels(self, draws: np.ndarray) -> np.ndarray:
+        """Map draws (..., parameters in Stata's order) to the values of :meth:`labels`."""
+        parts = [draws[..., : self.p]]
+        pos = self.p
+        for lev in self.levels:
+            n = len(lev.params())
+            sigma = lev.params_to_sigma(draws[..., pos : pos + n])
+            parts.append(lev.sigma_to_labels(sigma))
+            pos += n
+        parts.append(draws[..., -1:])
+        return np.concatenate(parts, axis=-1)
 
 
 def _stub(index: int) -> str:

@@ -30,13 +30,15 @@ class PriorSet:
     ``coef`` maps a fixed-effect index to its scalar prior; ``coef_groups`` holds joint
     ``mvnormal`` priors on several coefficients; ``levels[k]`` maps a level's parameter names
     (``U0:sigma2``, ``U:rho``, or ``U:Sigma`` for the whole matrix) to priors; ``resid`` is the
-    residual variance's prior.
+    residual variance's prior. ``ancillary`` maps the Stata names of a generalized linear model's
+    own parameters (``cut1``, ``lnalpha``, ``e.y:sigma2``) to priors.
     """
 
     coef: dict[int, Distribution]
     coef_groups: list[tuple[tuple[int, ...], Distribution]] = field(default_factory=list)
     levels: list[dict[str, Distribution]] = field(default_factory=list)
     resid: Distribution = field(default_factory=lambda: Distribution("igamma", (0.01, 0.01)))
+    ancillary: dict[str, Distribution] = field(default_factory=dict)
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -196,7 +198,12 @@ def default_priors(
     iwishartprior=None,
     matrices: dict | None = None,
 ) -> PriorSet:
-    """Stata's default priors, with the hyperparameters the three options change."""
+    """Stata's default priors, with the hyperparameters the three options change.
+
+    A generalized linear model's own parameters get Stata's defaults too: flat priors on the
+    cutpoints, the default normal prior on ``lnalpha`` (``lndelta``), the default inverse gamma on
+    the variance of a Gaussian outcome.
+    """
     normal = _normal_default(normalprior)
     igamma = _igamma_default(igammaprior)
     levels = []
@@ -210,7 +217,19 @@ def default_priors(
             else:
                 entry[param.name] = igamma
         levels.append(entry)
-    return PriorSet(coef=dict.fromkeys(range(layout.p), normal), levels=levels, resid=igamma)
+    ancillary = {name: _ancillary_default(name, normal, igamma) for name in layout.ancillary_names}
+    return PriorSet(
+        coef=dict.fromkeys(range(layout.p), normal),
+        levels=levels,
+        resid=igamma,
+        ancillary=ancillary,
+    )
+
+
+def _ancillary_default(name: str, normal: Distribution, igamma: Distribution) -> Distribution:
+    if name.startswith("cut"):
+        return Distribution("flat")
+    return igamma if name.startswith("e.") else normal
 
 
 def _resolve(ref: str, layout: ModelLayout) -> list[tuple]:
@@ -222,7 +241,10 @@ def _resolve(ref: str, layout: ModelLayout) -> list[tuple]:
     eq, _, name = ref.rpartition(":")
     if eq in ("", dep) and name in layout.fixed_names:
         return [("coef", layout.fixed_names.index(name))]
-    if ref in (layout.resid_name, "sigma2") or (eq == f"e.{dep}" and name == "sigma2"):
+    if ref in layout.ancillary_names:
+        return [("anc", ref)]
+    is_resid = ref in (layout.resid_name, "sigma2") or (eq == f"e.{dep}" and name == "sigma2")
+    if is_resid and layout.has_residual:
         return [("resid",)]
     for k, lev in enumerate(layout.levels):
         matrix_names = {f"{lev.stub}:Sigma", f"{lev.stub}:Sigma,m", f"{lev.stub}:Sigma,matrix"}
@@ -286,6 +308,11 @@ def _set_slot(priors: PriorSet, layout: ModelLayout, slot: tuple, dist: Distribu
         return
     if dist.is_matrix:
         raise OptionError(f"{where}: a matrix prior for a scalar parameter")
+    if slot[0] == "anc":
+        if slot[1].startswith("e.") and not _allows_positive(dist):
+            raise OptionError(f"{where}: the prior gives no positive values to a variance")
+        priors.ancillary[slot[1]] = dist
+        return
     if slot[0] == "coef":
         for group in [g for g in priors.coef_groups if slot[1] in g[0]]:
             priors.coef_groups.remove(group)
@@ -369,4 +396,6 @@ def design_order(priors: PriorSet, layout: ModelLayout) -> PriorSet:
                 scale[np.ix_(order, order)] = dist.args[1]
                 new[key] = Distribution(dist.name, (dist.args[0], scale), dist.dim, str(dist))
         levels.append(new)
-    return PriorSet(dict(priors.coef), list(priors.coef_groups), levels, priors.resid)
+    return PriorSet(
+        dict(priors.coef), list(priors.coef_groups), levels, priors.resid, dict(priors.ancillary)
+    )

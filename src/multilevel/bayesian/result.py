@@ -88,16 +88,7 @@ class BayesResult:
     @cached_property
     def label_draws(self) -> np.ndarray:
         """Draws of the parameters under their frequentist labels (chains, draws, labels)."""
-        lay = self.layout
-        parts = [self.draws[..., : lay.p]]
-        pos = lay.p
-        for lev in lay.levels:
-            n = len(lev.params())
-            sigma = lev.params_to_sigma(self.draws[..., pos : pos + n])
-            parts.append(lev.sigma_to_labels(sigma))
-            pos += n
-        parts.append(self.draws[..., -1:])
-        return np.concatenate(parts, axis=-1)
+        return self.layout.to_labels(self.draws)
 
     def param(self, name: str) -> np.ndarray:
         """Draws (chains, draws) of one parameter by Stata name (braces optional) or label."""

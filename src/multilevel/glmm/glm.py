@@ -81,7 +81,7 @@ def fit_glm(
         t = 1.0
         for _ in range(50):
             trial = params + t * step
-            new_value = float(family.loglik(offset + X @ trial[:p], data, trial[p:]).sum())
+            new_value = _safe_loglik(family, offset + X @ trial[:p], data, trial[p:])
             if np.isfinite(new_value) and new_value >= value - 1e-12 * abs(value):
                 break
             t *= 0.5
@@ -94,6 +94,15 @@ def fit_glm(
             converged = True
             break
     return GlmFit(params[:p], params[p:], value, converged, iterations)
+
+
+def _safe_loglik(family, eta: np.ndarray, data, anc: np.ndarray) -> float:
+    """Log likelihood at a trial point; a step that overflows a parameter counts as a failed step."""
+    try:
+        with np.errstate(all="ignore"):
+            return float(family.loglik(eta, data, anc).sum())
+    except (ZeroDivisionError, OverflowError, FloatingPointError):
+        return -np.inf
 
 
 def _newton_direction(hess: np.ndarray, grad: np.ndarray) -> np.ndarray:
