@@ -9,7 +9,6 @@ from .design.types import Design
 from .errors import DataError, OptionError
 from .glmm import fit_glmm
 from .lmm.fit import fit_lmm
-from .lmm.inference import variance_inference
 from .results.glmm_result import GlmmResult
 from .results.mixed_result import MixedResult
 from .spec import parse_model
@@ -22,7 +21,7 @@ def fit_mixed_design(design: Design) -> MixedResult:
             "mixed needs at least one random-effects level, e.g. `|| schid:` or `(1 | schid)`"
         )
     estimates = fit_lmm(design, reml=design.spec.options.reml)
-    return MixedResult(design, estimates, variance_inference(estimates))
+    return MixedResult(design, estimates)
 
 
 def mixed(model: str, data: pd.DataFrame, **options) -> MixedResult:

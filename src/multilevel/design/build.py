@@ -219,6 +219,11 @@ def build_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
         Contradictory options (both ``offset`` and ``exposure``).
     """
     data = _as_frame(data)
+    value_labels = data.attrs.get("value_labels", {}) if data.attrs else {}
+    if data.attrs:
+        # pandas deep-copies attrs into every column it hands out; read them once and drop them
+        data = data.copy(deep=False)
+        data.attrs = {}
     names = spec.variables()
     require_columns(data, names)
     keep = _complete_rows(data, names)
@@ -228,7 +233,6 @@ def build_design(spec: ModelSpec, data: pd.DataFrame) -> Design:
     y, response_levels = _response(spec, frame, notes)
     trials = _trials(spec, frame, y)
     offset = _offset(spec, frame)
-    value_labels = data.attrs.get("value_labels", {}) if data.attrs else {}
     fixed = build_fixed(spec, frame, value_labels)
     notes.extend(fixed.notes)
     blocks = _random_blocks(spec, frame, notes)

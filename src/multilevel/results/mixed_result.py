@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..design.types import Design
 from ..lmm.fit import LmmEstimates, fixed_covariance
-from ..lmm.inference import VarianceInference
+from ..lmm.inference import VarianceInference, stata_parameters, variance_inference
 from ..lmm.report import (
     fixed_table,
     lr_test_vs_linear,
@@ -30,11 +30,28 @@ class MixedResult:
     observations used.
     """
 
-    def __init__(self, design: Design, estimates: LmmEstimates, variance: VarianceInference):
+    def __init__(
+        self, design: Design, estimates: LmmEstimates, variance: VarianceInference | None = None
+    ):
         self.design = design
         self.spec = design.spec
         self.estimates = estimates
-        self.variance = variance
+        self._variance = variance
+
+    @property
+    def variance(self) -> VarianceInference:
+        """Observed information of the variance parameters on Stata's scale.
+
+        Computed on first use: the estimates need none of it, and on large designs it costs more
+        than the fit itself (a finite-difference Hessian of the likelihood).
+        """
+        if self._variance is None:
+            self._variance = variance_inference(self.estimates)
+        return self._variance
+
+    @cached_property
+    def _stata_phi(self) -> np.ndarray:
+        return stata_parameters(self.estimates)[0]
 
     # --- basic facts -----------------------------------------------------------------------
     @property
@@ -61,11 +78,11 @@ class MixedResult:
     def boundary(self) -> list[str]:
         """Variance parameters estimated at the boundary (a variance at zero, a correlation at +-1)."""
         flagged = []
-        for row in self.variance_components().itertuples():
+        for row in self._component_frame("var", with_se=False).itertuples():
             name = row.Index
             if "var(" in name and row.estimate <= 1e-8 * max(1.0, self.estimates.sigma2):
                 flagged.append(name)
-        for row in self.sd_components().itertuples():
+        for row in self._component_frame("sd", with_se=False).itertuples():
             if "corr(" in row.Index and abs(row.estimate) > 1 - 1e-6:
                 flagged.append(row.Index)
         return flagged
@@ -84,8 +101,9 @@ class MixedResult:
         """Standard deviations and correlations, as ``estat sd`` shows them."""
         return self._component_frame("sd")
 
-    def _component_frame(self, scale: str) -> pd.DataFrame:
-        rows = variance_rows(self.estimates, self.design, self.variance, self.level, scale)
+    def _component_frame(self, scale: str, with_se: bool = True) -> pd.DataFrame:
+        variance = self.variance if with_se else self._point_variance()
+        rows = variance_rows(self.estimates, self.design, variance, self.level, scale)
         return pd.DataFrame(
             {
                 "estimate": [r.estimate for r in rows],
@@ -101,7 +119,7 @@ class MixedResult:
     def params(self) -> pd.Series:
         """Fixed effects, then random-effects parameters, by Stata's labels."""
         fixed = self.fixed_effects["coef"]
-        random = self.variance_components()["estimate"]
+        random = self._component_frame("var", with_se=False)["estimate"]
         return pd.concat([fixed, random]).astype(float)
 
     @cached_property
@@ -116,15 +134,21 @@ class MixedResult:
         names = self.design.fixed_names
         return pd.DataFrame(fixed_covariance(self.estimates), index=names, columns=names)
 
+    def _point_variance(self) -> VarianceInference:
+        """The variance parameters without their information matrix (standard errors missing)."""
+        phi, slices = stata_parameters(self.estimates)
+        nan = np.full((len(phi), len(phi)), np.nan)
+        return VarianceInference(phi=phi, cov_phi=nan, slices=slices, boundary=False)
+
     @property
     def n_variance_params(self) -> int:
         """Variance parameters of the random effects (the residual variance not counted)."""
-        return len(self.variance.phi) - 1
+        return len(self._stata_phi) - 1
 
     @property
     def df_model(self) -> int:
         """Estimated parameters: fixed effects, random-effects parameters and the residual variance."""
-        return len(self.estimates.beta) + len(self.variance.phi)
+        return len(self.estimates.beta) + len(self._stata_phi)
 
     @property
     def aic(self) -> float:
