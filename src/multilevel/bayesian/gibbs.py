@@ -17,8 +17,9 @@ Metropolis-Hastings step whose proposal is the full conditional under the Jeffre
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,7 +30,11 @@ from .priors import PriorSet
 
 @dataclass(frozen=True)
 class State:
-    """One point of the chain: coefficients, random effects, covariances, residual variance."""
+    """One point of the chain: coefficients, random effects, covariances, residual variance.
+
+    Updates build a new ``State`` by its constructor (``dataclasses.replace`` is several times
+    slower, and the sampler makes a few per iteration).
+    """
 
     beta: np.ndarray
     u: tuple[np.ndarray, ...]  # (G_k, q_k) per level, design order
@@ -71,9 +76,9 @@ def compile_coef_prior(priors: PriorSet, p: int) -> CoefPrior:
 
 
 def _normal_draw(precision: np.ndarray, rhs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    chol = np.linalg.cholesky(precision)
-    mean = np.linalg.solve(chol.T, np.linalg.solve(chol, rhs))
-    return mean + np.linalg.solve(chol.T, rng.standard_normal(len(rhs)))
+    # one inverse of the (small) Cholesky factor serves the mean and the draw
+    root = np.linalg.inv(np.linalg.cholesky(precision))  # precision^-1 = root' root
+    return root.T @ (root @ rhs + rng.standard_normal(len(rhs)))
 
 
 def _coef_log_ratio(cp: CoefPrior, new: np.ndarray, old: np.ndarray) -> float:
@@ -150,7 +155,7 @@ def _accept_effects(state, data, cp, beta, u, rng) -> tuple:
         accepted = math.log(rng.uniform()) < _coef_log_ratio(cp, beta, state.beta)
         if not accepted:
             return state, accepted
-    return replace(state, beta=beta, u=u, rss=residual_ss(data, beta, u)), accepted
+    return State(beta, u, state.sigma, state.sigma2, residual_ss(data, beta, u)), accepted
 
 
 def residual_ss(data: GaussianData, beta: np.ndarray, u: tuple) -> float:
@@ -185,15 +190,25 @@ def draw_variance(k: float, ss: float, prior: Distribution, current: float, rng)
 
 
 def draw_iwishart(df: float, scale: np.ndarray, rng) -> np.ndarray:
-    """One inverse-Wishart(df, scale) draw by the Bartlett decomposition of its inverse."""
+    """One inverse-Wishart(df, scale) draw by the Bartlett decomposition of its inverse.
+
+    With ``scale = K K'`` (Cholesky) and ``B`` Bartlett's lower-triangular factor of a
+    Wishart(df, I) matrix, ``K^-T B B' K^-1`` is Wishart(df, scale^-1) (any square root of the
+    scale matrix serves, Wishart(df, I) being invariant under rotations), so its inverse
+    ``(K B^-T)(K B^-T)'`` is the draw.
+    """
     d = len(scale)
-    chol = np.linalg.cholesky(np.linalg.inv(scale))
     bart = np.zeros((d, d))
-    bart[np.diag_indices(d)] = np.sqrt(rng.chisquare(df - np.arange(d)))
-    rows, cols = np.tril_indices(d, -1)
+    bart.flat[:: d + 1] = np.sqrt(rng.chisquare(df - np.arange(d)))
+    rows, cols = _strict_lower(d)
     bart[rows, cols] = rng.standard_normal(len(rows))
-    inv_root = np.linalg.inv(chol @ bart)
-    return inv_root.T @ inv_root
+    root = np.linalg.cholesky(scale) @ np.linalg.inv(bart).T
+    return root @ root.T
+
+
+@functools.cache
+def _strict_lower(d: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.tril_indices(d, -1)
 
 
 def draw_covariance(G: int, ss: np.ndarray, prior: Distribution, current: np.ndarray, rng) -> tuple:
@@ -275,10 +290,10 @@ def draw_level(state: State, k: int, structure: str, prior: dict, names: list, r
         accepts.append(acc)
         sigma = s2 * np.eye(q)
     sigmas = state.sigma[:k] + (sigma,) + state.sigma[k + 1 :]
-    return replace(state, sigma=sigmas), accepts
+    return State(state.beta, state.u, sigmas, state.sigma2, state.rss), accepts
 
 
 def draw_residual(state: State, data: GaussianData, prior: Distribution, rng) -> tuple:
     """The residual variance given the current residual sum of squares."""
     s2, acc = draw_variance(data.n, state.rss, prior, state.sigma2, rng)
-    return replace(state, sigma2=s2), acc
+    return State(state.beta, state.u, state.sigma, s2, state.rss), acc

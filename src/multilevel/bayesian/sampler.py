@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import OptionError
-from . import gibbs
+from . import expansion, gibbs
 from .gaussian import GaussianData
 from .layout import LevelLayout, ModelLayout
 from .priors import PriorSet
@@ -157,6 +157,12 @@ def run_chain(
         effects = gibbs.draw_effects_dense
     names = [level_prior_names(lev) for lev in layout.levels]
     structures = [lev.structure for lev in layout.levels]
+    shears = [
+        [(i, j) for i in range(lev.q) for j in range(lev.q) if i != j]
+        if lev.structure == "unstructured"
+        else []
+        for lev in layout.levels
+    ]
     n_par = len(layout.params())
     params = np.empty((mcmcsize, n_par))
     deviance = np.empty(mcmcsize)
@@ -174,6 +180,16 @@ def run_chain(
                 state, k, structures[k], priors.levels[k], names[k], rng
             )
             accs.extend(level_accs)
+            # parameter-expanded moves (expansion.py) against the slow mixing of centred
+            # effects; they are no steps of Stata's sampler: their acceptance is not reported
+            state, _ = expansion.expand_level(
+                state, data, k, structures[k], priors.levels[k], names[k], rng
+            )
+            if shears[k]:  # one shear an iteration, the pairs in turn
+                pair = shears[k][it % len(shears[k])]
+                state, _ = expansion.shear_level(
+                    state, data, k, priors.levels[k], names[k], pair, rng
+                )
         state, acc = gibbs.draw_residual(state, data, priors.resid, rng)
         accs.append(acc)
         if it >= burnin and (it - burnin + 1) % thinning == 0:
