@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,8 +11,37 @@ import numpy as np
 from .covariance import CovarianceStructure
 from .crossprod import CrossProducts
 from .factor import Factorization, NotPositiveDefinite, factorize
+from .gradient import profiled_gradient, structure_factor
 
 _LOG_2PI = float(np.log(2 * np.pi))
+
+# Dense tails of order in this range are factored with one BLAS thread (see ``blas_threads``).
+SINGLE_THREAD_MIN_ORDER = 64
+SINGLE_THREAD_MAX_ORDER = 2000
+_CONTROLLER: list = []
+
+
+@contextlib.contextmanager
+def blas_threads(cp: CrossProducts) -> Iterator[None]:
+    """One BLAS thread while the system's dense part is of moderate order.
+
+    For crossed models a deviance evaluation factors a dense matrix of order up to a few thousand.
+    OpenBLAS's threads gain little there on an idle machine and lose badly on a busy one (threads
+    spinning against other work made InstEval's 1,142-order Cholesky 2-50x slower than on one
+    thread). Below ``SINGLE_THREAD_MIN_ORDER`` LAPACK's unblocked code runs single-threaded anyway
+    and the switch (~20 us) would cost more than it saves; above ``SINGLE_THREAD_MAX_ORDER`` the
+    caller's setting is kept.
+    """
+    order = 0 if cp.tail is None else cp.tail.m
+    if not SINGLE_THREAD_MIN_ORDER <= order <= SINGLE_THREAD_MAX_ORDER:
+        yield
+        return
+    if not _CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER.append(ThreadpoolController())
+    with _CONTROLLER[0].limit(limits=1, user_api="blas"):
+        yield
 
 
 @dataclass
@@ -34,7 +65,9 @@ class LmmProblem:
         return out
 
     def lambdas(self, theta: np.ndarray) -> list[np.ndarray]:
-        return [s.factor(t) for s, t in zip(self.structures, self.split(theta), strict=True)]
+        return [
+            structure_factor(s, t) for s, t in zip(self.structures, self.split(theta), strict=True)
+        ]
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = zip(*(s.theta_bounds() for s in self.structures), strict=True)
@@ -74,7 +107,8 @@ def deviance_at(problem: LmmProblem, theta: np.ndarray, sigma2: float) -> float:
     parameter rather than profiled out.
     """
     try:
-        fac = factorize(problem.cp, problem.lambdas(theta))
+        with blas_threads(problem.cp):
+            fac = factorize(problem.cp, problem.lambdas(theta))
     except NotPositiveDefinite:
         return np.inf
     dof = problem.dof
@@ -82,3 +116,39 @@ def deviance_at(problem: LmmProblem, theta: np.ndarray, sigma2: float) -> float:
     if problem.reml:
         dev += fac.logdet_x()
     return float(dev)
+
+
+def deviance_and_gradient(problem: LmmProblem, theta: np.ndarray) -> tuple[float, np.ndarray]:
+    """The profiled deviance and its analytic gradient (see :mod:`.gradient`); (+inf, 0) where singular."""
+    thetas = problem.split(theta)
+    lambdas = [structure_factor(s, t) for s, t in zip(problem.structures, thetas, strict=True)]
+    try:
+        fac = factorize(problem.cp, lambdas, keep_kernel=True)
+    except NotPositiveDefinite:
+        return np.inf, np.zeros(len(theta))
+    value = deviance_from_factor(problem, fac)
+    return value, profiled_gradient(fac, problem.structures, thetas, problem.reml)
+
+
+def deviance_at_and_gradient(
+    problem: LmmProblem, theta: np.ndarray, sigma2: float
+) -> tuple[float, np.ndarray]:
+    """:func:`deviance_at` and its gradient in ``(theta, sigma2)`` (the last element is d/d sigma2).
+
+    For the observed information on another scale: central differences of this gradient need ``2k``
+    factorisations for ``k`` parameters where differences of the deviance need ``O(k^2)``.
+    """
+    thetas = problem.split(theta)
+    lambdas = [structure_factor(s, t) for s, t in zip(problem.structures, thetas, strict=True)]
+    try:
+        with blas_threads(problem.cp):
+            fac = factorize(problem.cp, lambdas, keep_kernel=True)
+            grad = profiled_gradient(fac, problem.structures, thetas, problem.reml, sigma2)
+    except NotPositiveDefinite:
+        return np.inf, np.zeros(len(theta) + 1)
+    dof = problem.dof
+    dev = fac.logdet_theta() + dof * (_LOG_2PI + np.log(sigma2)) + fac.pwrss / sigma2
+    if problem.reml:
+        dev += fac.logdet_x()
+    d_sigma2 = dof / sigma2 - fac.pwrss / sigma2**2
+    return float(dev), np.append(grad, d_sigma2)

@@ -10,9 +10,9 @@ import scipy.linalg as sla
 from ..design.types import Design
 from .covariance import CovarianceStructure
 from .crossprod import CrossProducts, cross_products, order_blocks, with_response
-from .deviance import LmmProblem, deviance_from_factor, profiled_deviance
+from .deviance import LmmProblem, deviance_from_factor
 from .factor import Factorization, factorize, fixed_effects, random_effects, spherical_effects
-from .optimize import OptimumRecord, minimize_bobyqa
+from .optimize import OptimumRecord, minimize_profiled
 
 
 @dataclass
@@ -68,11 +68,11 @@ def build_problem(design: Design, reml: bool, weights: np.ndarray | None = None)
     return LmmProblem(cp, structures, reml)
 
 
-def optimize_problem(problem: LmmProblem, start: np.ndarray | None = None) -> OptimumRecord:
+def optimize_problem(
+    problem: LmmProblem, start: np.ndarray | None = None, hessian: np.ndarray | None = None
+) -> OptimumRecord:
     """Minimise the profiled deviance (lme4's ``optimizeLmer``)."""
-    lower, upper = problem.bounds()
-    start = problem.start() if start is None else start
-    return minimize_bobyqa(lambda th: profiled_deviance(problem, th), start, lower, upper)
+    return minimize_profiled(problem, start, hessian)
 
 
 def estimates_at(problem: LmmProblem, theta: np.ndarray, optimum: OptimumRecord) -> LmmEstimates:
@@ -116,7 +116,7 @@ def refit_response(estimates: LmmEstimates, y: np.ndarray, X: np.ndarray) -> Lmm
     problem = estimates.problem
     cp: CrossProducts = with_response(problem.cp, X, np.asarray(y, dtype=float))
     new_problem = LmmProblem(cp, problem.structures, problem.reml)
-    optimum = optimize_problem(new_problem, estimates.theta)
+    optimum = optimize_problem(new_problem, estimates.theta, estimates.optimum.hessian)
     return estimates_at(new_problem, optimum.x, optimum)
 
 
