@@ -42,6 +42,9 @@ def test_ordinal_outcome_needs_categories_for_cutpoints(wine_df):
     frame["rating"] = 3
     with pytest.raises(DataError, match="categor"):
         design_for("rating i.temp || judge:", "meologit", frame)
+    frame["rating"] = np.where(wine_df["rating"].astype(int) > 2, 2, 1)
+    with pytest.raises(DataError, match="only 2 categories.*use melogit"):
+        design_for("rating i.temp || judge:", "meologit", frame)
     design = design_for("rating i.temp || judge:", "meologit", wine_df)
     one_level = dataclasses.replace(design, response_levels=(1,), y=np.zeros(design.nobs))
     with pytest.raises(DataError, match="at least 2 ordered categories"):

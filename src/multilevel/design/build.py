@@ -86,7 +86,14 @@ def _ordinal_response(series: pd.Series, name: str) -> tuple[np.ndarray, tuple]:
     codes, levels = _ordered_levels(series)
     if len(levels) < 2:
         raise DataError(
-            f"outcome {name} does not vary; an ordinal model needs at least 2 categories"
+            f"outcome {name} does not vary; an ordinal model needs at least 3 categories"
+        )
+    if len(levels) == 2:
+        # one cutpoint is just the constant of a binary model: say so rather than fit it twice over
+        raise DataError(
+            f"outcome {name} has only 2 categories ({levels[0]}, {levels[1]}); an ordinal model "
+            "needs at least 3 for its cutpoints. A two-category outcome is binary: use melogit "
+            "(or meprobit)"
         )
     levels = [v.item() if isinstance(v, np.generic) else v for v in levels]
     return codes.astype(np.float64), tuple(levels)
