@@ -64,3 +64,8 @@ def test_missing_rows_are_dropped_and_counted(math_df):
     fit = mixed("math homework || schid:", data=df)
     assert fit.nobs == len(df) - 7
     assert any("7 observations" in note for note in fit.notes)
+
+
+def test_small_sample_dof_is_refused_not_ignored(math_df):
+    with pytest.raises(OptionError, match="dfmethod"):
+        mixed("math homework || schid:, reml dfmethod(kroger)", data=math_df)

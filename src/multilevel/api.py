@@ -20,6 +20,11 @@ def fit_mixed_design(design: Design) -> MixedResult:
         raise DataError(
             "mixed needs at least one random-effects level, e.g. `|| schid:` or `(1 | schid)`"
         )
+    if design.spec.options.dfmethod:
+        raise OptionError(
+            f"dfmethod({design.spec.options.dfmethod}) is not supported yet: small-sample degrees "
+            "of freedom are not implemented; leave the option out for large-sample z tests"
+        )
     estimates = fit_lmm(design, reml=design.spec.options.reml)
     return MixedResult(design, estimates)
 

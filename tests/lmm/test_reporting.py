@@ -31,3 +31,13 @@ def test_variance_at_zero_is_reported(math_df):
     assert any("boundary" in n for n in fit.notes)
     assert "boundary" in fit.summary()
     assert fit.lr_test["chi2"] < 1e-6 and fit.lr_test["p"] == 1.0
+
+
+def test_display_options_and_ignored_maximize_settings(math_df):
+    fit = mixed("math homework || schid: homework, cov(un) stddev nolrtest iterate(5)", data=math_df)
+    text = fit.summary()
+    assert "sd(homework)" in text and "var(homework)" not in text
+    assert "LR test" not in text
+    assert "option(s) iterate ignored" in text
+    plain = mixed("math homework || schid: homework, cov(un)", data=math_df)
+    assert fit.loglik == plain.loglik

@@ -17,6 +17,23 @@ from ..lmm.report import (
     wald_test_fixed,
 )
 
+# Stata's maximize options: the optimiser here always runs to convergence.
+MAXIMIZE_SETTINGS = frozenset(
+    {
+        "iterate",
+        "tolerance",
+        "ltolerance",
+        "nrtolerance",
+        "emiterate",
+        "emtolerance",
+        "technique",
+        "difficult",
+        "emonly",
+        "matsqrt",
+        "matlog",
+    }
+)
+
 
 def _random_label(level: str, name: str) -> str:
     return f"{level}: {name}" if level else name
@@ -195,6 +212,11 @@ class MixedResult:
             notes.append(f"convergence not achieved ({self.estimates.optimum.message})")
         for name in self.boundary:
             notes.append(f"{name} is estimated at its boundary")
+        ignored = [k for k, _ in self.spec.options.extra if k in MAXIMIZE_SETTINGS]
+        if ignored:
+            notes.append(
+                f"option(s) {', '.join(ignored)} ignored: the estimates are the converged optimum"
+            )
         if self.variance.boundary:
             notes.append(
                 "observed information matrix is singular; standard errors may be unreliable"

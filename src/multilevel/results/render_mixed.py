@@ -80,32 +80,35 @@ def structure_titles(result) -> dict[str, tuple[str, str]]:
 
 
 def render_mixed(result) -> str:
-    """The full ``mixed`` output as Stata prints it."""
+    """The full ``mixed`` output as Stata prints it (honouring Stata's display options)."""
+    display = dict(result.spec.options.extra)
     method = "REML" if result.reml else "ML"
     wald = result.wald
-    header = mixed_header(
-        f"Mixed-effects {method} regression",
-        nobs=result.nobs,
-        groups=group_infos(result),
-        wald=(wald["chi2"], wald["df"], wald["p"]) if wald["df"] else None,
-        loglik=result.loglik,
-        loglik_label="Log restricted-likelihood" if result.reml else "Log likelihood",
-    )
-    coef = coefficient_table(result.spec.response, coefficient_rows(result), level=result.level)
-    sections, residual = variance_sections(result.variance_components(), structure_titles(result))
-    varcomp = random_effects_table(sections, residual, level=result.level)
+    parts = []
+    if "noheader" not in display:
+        header = mixed_header(
+            f"Mixed-effects {method} regression",
+            nobs=result.nobs,
+            groups=group_infos(result),
+            wald=(wald["chi2"], wald["df"], wald["p"]) if wald["df"] else None,
+            loglik=result.loglik,
+            loglik_label="Log restricted-likelihood" if result.reml else "Log likelihood",
+        )
+        parts += [header, ""]
+    if "nofetable" not in display:
+        rows = coefficient_rows(result)
+        parts += [coefficient_table(result.spec.response, rows, level=result.level), ""]
+    if "noretable" not in display:
+        frame = (
+            result.sd_components() if "stddeviations" in display else result.variance_components()
+        )
+        sections, residual = variance_sections(frame, structure_titles(result))
+        parts.append(random_effects_table(sections, residual, level=result.level))
     lr = result.lr_test
-    parts = [header, "", coef, "", varcomp]
-    if np.isfinite(lr["chi2"]):
+    if np.isfinite(lr["chi2"]) and "nolrtest" not in display:
         parts.append(lr_test_line(lr["chi2"], lr["df"], lr["p"], lr["chibar"]))
-    notes = result.notes
-    if notes:
-        parts = [
-            *(f"note: {n}" if not n.startswith(("note", "(")) else n for n in notes),
-            "",
-            *parts,
-        ]
-    return "\n".join(parts)
+    notes = [n if n.startswith(("note", "(")) else f"note: {n}" for n in result.notes]
+    return "\n".join([*notes, *([""] if notes else []), *parts]).rstrip("\n")
 
 
 def render_estat_sd(result) -> str:
