@@ -12,6 +12,7 @@ from ..glmm import GlmmEstimates
 from ..glmm import icc as glmm_icc
 from ..glmm import predict as glmm_predict
 from ..glmm import random_effects as glmm_random_effects
+from .mixed_result import MAXIMIZE_SETTINGS
 from .render_mixed import coefficient_rows, group_infos, level_name
 from .tables import Row, coefficient_table, lr_test_line, mixed_header
 
@@ -93,6 +94,11 @@ class GlmmResult:
     @property
     def notes(self) -> list[str]:
         notes = list(self.design.notes) + list(self.estimates.notes)
+        ignored = [k for k, _ in self.spec.options.extra if k in MAXIMIZE_SETTINGS]
+        if ignored:
+            notes.append(
+                f"option(s) {', '.join(ignored)} ignored: the estimates are the converged optimum"
+            )
         if not self.converged:
             notes.append(f"convergence not achieved ({self.estimates.optimum.message})")
         return notes
