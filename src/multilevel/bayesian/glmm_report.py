@@ -107,12 +107,10 @@ def header_text(res: GlmmBayesResult, width: int = 78) -> str:
 def results_text(
     res: GlmmBayesResult, melabel: bool, hpd: bool, clevel: float, showreffects: bool = False
 ) -> str:
-    """Header and table as ``bayes`` prints them after estimation."""
-    frame = res.summary_frame(hpd, clevel) if melabel else res.stata_frame(hpd, clevel)
-    reffects = res.random_effects(hpd, clevel) if showreffects else None
-    rows = structured_rows(res, frame, melabel, reffects)
-    table = bt.bayes_table(rows, hpd=hpd, level=clevel)
-    return header_text(res, bt.bayes_table_width(rows)) + "\n" + table
+    """Header and table as ``bayes`` prints them after estimation, with the GLMM rows and header."""
+    return report.results_text(
+        res, melabel, hpd, clevel, showreffects, rows_for=structured_rows, header_for=header_text
+    )
 
 
 def _prior_text(dist) -> str:

@@ -50,6 +50,8 @@ class GlmmBayesResult(BayesResult):
     draws were too many to keep) and ``divergences`` (divergent transitions per chain).
     """
 
+    _report = glmm_report
+
     def __init__(
         self,
         *,
@@ -83,26 +85,6 @@ class GlmmBayesResult(BayesResult):
         arrays = device_arrays(self._data)
         log_post = jax.jit(lambda t: self.model.log_density(t, arrays, jnp))
         return diagnostics.gaussian_log_evidence(pooled, lambda t: float(log_post(t)))
-
-    def table(
-        self,
-        melabel: bool | None = None,
-        hpd: bool | None = None,
-        clevel: float | None = None,
-        showreffects: bool = False,
-    ) -> str:
-        """The header and the results table, as ``bayes`` replays them."""
-        return glmm_report.results_text(
-            self,
-            self.melabel if melabel is None else melabel,
-            self.hpd if hpd is None else hpd,
-            self.clevel if clevel is None else clevel,
-            showreffects,
-        )
-
-    def model_summary(self) -> str:
-        """Multilevel structure, likelihood, priors and hyperpriors, as ``bayes:`` shows them."""
-        return glmm_report.model_summary_text(self)
 
     def ess_text(self, melabel: bool | None = None) -> str:
         """``bayesstats ess`` as Stata prints it."""

@@ -111,14 +111,27 @@ def header_text(res: BayesResult, width: int = 78) -> str:
 
 
 def results_text(
-    res: BayesResult, melabel: bool, hpd: bool, clevel: float, showreffects: bool = False
+    res: BayesResult,
+    melabel: bool,
+    hpd: bool,
+    clevel: float,
+    showreffects: bool = False,
+    *,
+    rows_for=None,
+    header_for=None,
 ) -> str:
-    """Header and table as ``bayes`` prints them after estimation."""
+    """Header and table as ``bayes`` prints them after estimation.
+
+    ``rows_for`` and ``header_for`` default to this module's builders; a model family with its own
+    table rows and header (the GLMMs) passes its own.
+    """
+    rows_for = rows_for or structured_rows
+    header_for = header_for or header_text
     frame = res.summary_frame(hpd, clevel) if melabel else res.stata_frame(hpd, clevel)
     reffects = res.random_effects(hpd, clevel) if showreffects else None
-    rows = structured_rows(res, frame, melabel, reffects)
+    rows = rows_for(res, frame, melabel, reffects)
     table = bt.bayes_table(rows, hpd=hpd, level=clevel)
-    return header_text(res, bt.bayes_table_width(rows)) + "\n" + table
+    return header_for(res, bt.bayes_table_width(rows)) + "\n" + table
 
 
 # --- model summary ---------------------------------------------------------------------------

@@ -41,6 +41,9 @@ class BayesResult:
     :meth:`summary_frame`, :meth:`ess` and :meth:`grubin`.
     """
 
+    # the module that renders this result's tables (GLMM results use their own)
+    _report = report
+
     def __init__(
         self,
         *,
@@ -330,7 +333,7 @@ class BayesResult:
         showreffects: bool = False,
     ) -> str:
         """The header and the results table, as ``bayes`` replays them."""
-        return report.results_text(
+        return self._report.results_text(
             self,
             self.melabel if melabel is None else melabel,
             self.hpd if hpd is None else hpd,
@@ -340,7 +343,7 @@ class BayesResult:
 
     def model_summary(self) -> str:
         """Multilevel structure, likelihood, priors and hyperpriors, as ``bayes:`` shows them."""
-        return report.model_summary_text(self)
+        return self._report.model_summary_text(self)
 
     def __str__(self) -> str:
         return self.model_summary() + "\n\n" + self.table()
