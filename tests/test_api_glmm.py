@@ -40,3 +40,29 @@ def test_meologit_laplace_matches_clmm(wine_df, reference):
     assert fit.params["warm.temp"] == pytest.approx(entry["coef"]["tempwarm"], rel=1e-4)
     assert fit.params["/cut1"] == pytest.approx(entry["coef"]["1|2"], rel=1e-4)
     assert fit.params["judge: var(_cons)"] == pytest.approx(entry["varcomp"]["judge"], rel=1e-4)
+
+
+def test_glmm_postestimation_closed_forms():
+    from multilevel.datasets.simulate import simulate_mixed
+
+    df = simulate_mixed(
+        60,
+        20,
+        {"x": 1.0, "_cons": 0.0},
+        {"x": 0.5, "_cons": 1.0},
+        corr=0.3,
+        family="bernoulli",
+        seed=2,
+    )
+    full = ml.melogit("y x || g: x, cov(un)", data=df, intmethod="laplace")
+    sd = full.estat_sd()
+    p = full.params
+    assert sd.loc["g: sd(x)", "estimate"] == pytest.approx(p["g: var(x)"] ** 0.5, rel=1e-9)
+    corr = p["g: cov(x,_cons)"] / (p["g: var(x)"] * p["g: var(_cons)"]) ** 0.5
+    assert sd.loc["g: corr(x,_cons)", "estimate"] == pytest.approx(corr, rel=1e-9)
+    wald = full.test("x = 1")
+    assert wald.chi2 == pytest.approx(((p["x"] - 1) / full.se["x"]) ** 2, rel=1e-9)
+    intercepts = ml.melogit("y x || g:", data=df, intmethod="laplace")
+    lr = ml.lrtest(full, intercepts)
+    assert lr.chi2 == pytest.approx(2 * (full.loglik - intercepts.loglik), rel=1e-12)
+    assert lr.df == 2

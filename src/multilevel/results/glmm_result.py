@@ -109,6 +109,37 @@ class GlmmResult:
         return MixedResult.group_summary(self)
 
     # --- postestimation -------------------------------------------------------------------
+    reml = False  # lrtest compares ML fits only
+
+    @property
+    def df_model(self) -> int:
+        """Estimated parameters: coefficients, cutpoints / ancillary, random-effects parameters."""
+        return len(self.params)
+
+    @property
+    def aic(self) -> float:
+        return -2 * self.loglik + 2 * self.df_model
+
+    @property
+    def bic(self) -> float:
+        return -2 * self.loglik + np.log(self.nobs) * self.df_model
+
+    def estat_sd(self) -> pd.DataFrame:
+        """Standard deviations and correlations of the random effects, with Stata's intervals."""
+        return sd_table(self.estimates.stata_params, self.estimates.stata_vcov, self.level)
+
+    def test(self, *hypotheses: str):
+        """Wald test of linear hypotheses on the coefficients (``"x = 1"``, ``"x1 x2"``)."""
+        from ..postestimation.tests import wald_test
+
+        return wald_test(_CoefficientView(self), *hypotheses)
+
+    def lrtest(self, other, names: tuple[str, str] = ("model1", "model2")):
+        """Likelihood-ratio test against another nested fit of the same data."""
+        from ..postestimation.tests import lrtest
+
+        return lrtest(self, other, names)
+
     def predict(self, kind: str = "mu", random: str | None = "means", data=None):
         """``mu`` / ``pr`` / ``eta`` / ``xb`` predictions, with empirical Bayes random effects."""
         return glmm_predict(self.estimates, kind=kind, random=random, data=data)
@@ -130,6 +161,42 @@ class GlmmResult:
 
     def __repr__(self) -> str:
         return f"<GlmmResult {self.spec.command}: {self.spec.response}, loglik={self.loglik:.4f}>"
+
+
+class _CoefficientView:
+    """What the Wald test reads of a fit: the coefficients and their covariance alone."""
+
+    def __init__(self, result: GlmmResult):
+        names = result.design.fixed_names
+        self.spec, self.design, self.estimates = result.spec, result.design, result.estimates
+        self.vcov = result.vcov.loc[names, names]
+
+
+def sd_table(stata_params: pd.Series, stata_vcov: pd.DataFrame, level: float) -> pd.DataFrame:
+    """``lnsd`` and ``atanh(corr)`` parameters to standard deviations and correlations.
+
+    Each is a one-to-one map of one estimation-scale parameter, so the delta method is elementwise:
+    se(sd) = sd * se(ln sd), se(corr) = (1 - corr^2) * se(atanh corr); intervals are mapped from the
+    estimation scale, as Stata builds them.
+    """
+    z = stats.norm.ppf(0.5 + level / 200)
+    rows = {}
+    for label in stata_params.index:
+        if ": lnsd(" not in label and ": atanh(" not in label:
+            continue
+        value, se = float(stata_params[label]), float(np.sqrt(stata_vcov.loc[label, label]))
+        level_name, inner = label.split(": ", 1)
+        if inner.startswith("lnsd("):
+            name, transform, slope = "sd(" + inner[5:], np.exp, np.exp(value)
+        else:
+            name, transform, slope = inner[6:-1], np.tanh, 1 - np.tanh(value) ** 2
+        rows[f"{level_name}: {name}"] = {
+            "estimate": float(transform(value)),
+            "se": float(slope * se),
+            "lower": float(transform(value - z * se)),
+            "upper": float(transform(value + z * se)),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def _values(row) -> tuple:
