@@ -13,8 +13,8 @@ from ..glmm import icc as glmm_icc
 from ..glmm import predict as glmm_predict
 from ..glmm import random_effects as glmm_random_effects
 from .mixed_result import MAXIMIZE_SETTINGS
-from .render_mixed import coefficient_rows, group_infos, level_name
-from .tables import Row, coefficient_table, lr_test_line, mixed_header
+from .render_mixed import coefficient_rows, group_infos, level_name, variance_sections
+from .tables import Row, coefficient_table, lr_test_line, mixed_header, random_effects_table
 
 TITLES = {
     "melogit": "Mixed-effects logistic regression",
@@ -126,7 +126,16 @@ class GlmmResult:
 
     def estat_sd(self) -> pd.DataFrame:
         """Standard deviations and correlations of the random effects, with Stata's intervals."""
-        return sd_table(self.estimates.stata_params, self.estimates.stata_vcov, self.level)
+        from ..postestimation.frame import stata_frame
+
+        frame = sd_table(self.estimates.stata_params, self.estimates.stata_vcov, self.level)
+        frame["level"] = [label.split(": ", 1)[0] for label in frame.index]
+        titles = {b.label: (level_name(b.level), "") for b in self.design.blocks}
+        sections, _ = variance_sections(frame, titles)
+        for section in sections:
+            section["title"] = section["title"].rstrip(": ")
+        text = random_effects_table(sections, (), level=self.level)
+        return stata_frame(frame.drop(columns="level"), text)
 
     def test(self, *hypotheses: str):
         """Wald test of linear hypotheses on the coefficients (``"x = 1"``, ``"x1 x2"``)."""
