@@ -132,15 +132,7 @@ def _ancillary_prior_lines(res: GlmmBayesResult) -> list[tuple[str, str]]:
 def model_summary_text(res: GlmmBayesResult) -> str:
     """The multilevel structure and model summary blocks."""
     lay, pri = res.layout, res.priors
-    structure = []
-    for lev in lay.levels:
-        effects = []
-        for j in lev.stata_order:
-            name = lev.effect_names[j]
-            intercept = name == "_cons" or name.startswith("R.")
-            what = "random intercepts" if intercept else f"random coefficients for {name}"
-            effects.append(f"{{{lev.re_names[j]}}}: {what}")
-        structure.append((lev.label, effects))
+    structure = report.multilevel_structure(lay)
     mark = "(1)"
     priors = report._coef_prior_lines(res, mark) + _ancillary_prior_lines(res)
     hyper = []

@@ -156,9 +156,8 @@ def _cov_prior_lines(lev, entry) -> tuple[str, list[tuple[str, str]]]:
     ]
 
 
-def model_summary_text(res: BayesResult) -> str:
-    """The multilevel structure and model summary blocks."""
-    lay, pri = res.layout, res.priors
+def multilevel_structure(lay) -> list[tuple[str, list[str]]]:
+    """Stata's "Multilevel structure" block: each level and what its random effects are."""
     structure = []
     for lev in lay.levels:
         effects = []
@@ -168,6 +167,13 @@ def model_summary_text(res: BayesResult) -> str:
             what = "random intercepts" if intercept else f"random coefficients for {name}"
             effects.append(f"{{{lev.re_names[j]}}}: {what}")
         structure.append((lev.label, effects))
+    return structure
+
+
+def model_summary_text(res: BayesResult) -> str:
+    """The multilevel structure and model summary blocks."""
+    lay, pri = res.layout, res.priors
+    structure = multilevel_structure(lay)
     mark = "(1)"
     priors = _coef_prior_lines(res, mark)
     hyper = []

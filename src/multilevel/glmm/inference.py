@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..lmm.inference import invert_information
 from .params import ParameterLayout
 
 # A log standard deviation this low, or a correlation this close to +-1, is a parameter at its boundary.
@@ -91,14 +92,7 @@ def covariance_from_hessian(
     cov = np.full((n, n), np.nan)
     index = np.flatnonzero(active)
     info = 0.5 * hess_phi[np.ix_(index, index)]
-    singular = False
-    try:
-        inverse = np.linalg.inv(info)
-        if not np.all(np.isfinite(inverse)) or np.any(np.diag(inverse) <= 0):
-            raise np.linalg.LinAlgError
-    except np.linalg.LinAlgError:
-        inverse = np.linalg.pinv(info)
-        singular = True
+    inverse, singular = invert_information(info)
     cov[np.ix_(index, index)] = inverse
     reported = layout.reported_from_stata(phi)
     jac = _reported_jacobian(layout, phi)

@@ -161,12 +161,20 @@ def variance_inference(est: LmmEstimates) -> VarianceInference:
     """Observed information of the variance parameters on Stata's scale, and its inverse."""
     phi, slices = stata_parameters(est)
     info = 0.5 * hessian_from_gradient(gradient_on_stata_scale(est, slices), phi)
-    boundary = False
+    cov, boundary = invert_information(info)
+    return VarianceInference(phi=phi, cov_phi=cov, slices=slices, boundary=boundary)
+
+
+def invert_information(info: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Inverse of an observed information matrix, and whether it was singular.
+
+    A singular (or not positive definite) information, as at a boundary estimate, falls back to the
+    pseudo-inverse, and the caller reports the standard errors as unreliable.
+    """
     try:
         cov = np.linalg.inv(info)
-        if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
-            raise np.linalg.LinAlgError
+        if np.all(np.isfinite(cov)) and np.all(np.diag(cov) > 0):
+            return cov, False
     except np.linalg.LinAlgError:
-        cov = np.linalg.pinv(info)
-        boundary = True
-    return VarianceInference(phi=phi, cov_phi=cov, slices=slices, boundary=boundary)
+        pass
+    return np.linalg.pinv(info), True
